@@ -1,0 +1,89 @@
+"""Shared fixtures: personas (one per role), an htmx client helper, a real Celery worker.
+
+Personas: superadmin, mail_admin, domain_admin (administers `domain`), compliance_officer,
+auditor, outsider (a domain administrator of another domain), norole (logged in, no role).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import DomainFactory, UserFactory
+
+
+@pytest.fixture
+def domain(db):
+    return DomainFactory(name="example.test", quota_bytes=10_000_000_000)
+
+
+@pytest.fixture
+def other_domain(db):
+    return DomainFactory(name="elsewhere.test")
+
+
+@pytest.fixture
+def superadmin(db):
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def mail_admin(db):
+    return UserFactory(username="mia", roles=["mail_admin"])
+
+
+@pytest.fixture
+def domain_admin(db, domain):
+    user = UserFactory(username="dora", roles=["domain_admin"])
+    domain.administrators.add(user)
+    return user
+
+
+@pytest.fixture
+def compliance_officer(db):
+    return UserFactory(username="cora", roles=["compliance_officer"])
+
+
+@pytest.fixture
+def auditor(db):
+    return UserFactory(username="audrey", roles=["auditor"])
+
+
+@pytest.fixture
+def outsider(db, other_domain):
+    user = UserFactory(username="otto", roles=["domain_admin"])
+    other_domain.administrators.add(user)
+    return user
+
+
+@pytest.fixture
+def norole(db):
+    return UserFactory(username="nobody")
+
+
+def login_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client_(superadmin):
+    return login_client(superadmin)
+
+
+@pytest.fixture
+def htmx_headers():
+    return {"HX-Request": "true"}
+
+
+@pytest.fixture(scope="session")
+def celery_config():
+    """A real worker on the real Redis (tests/ never use eager mode)."""
+    from django.conf import settings
+
+    return {
+        "broker_url": settings.CELERY_BROKER_URL,
+        "result_backend": None,
+        "task_acks_late": True,
+    }
