@@ -49,7 +49,8 @@ class AuditEvent(models.Model):
         related_name="+",
     )
     actor_repr = models.CharField(max_length=200)
-    action = models.CharField(max_length=64, choices=Action.choices, db_index=True)
+    # Codes come from Action; not bound as field choices so new codes need no migration.
+    action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     target_repr = models.CharField(max_length=300, blank=True)
@@ -70,3 +71,10 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_repr} {self.action} {self.target_repr}"
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return str(Action(self.action).label)
+        except ValueError:
+            return self.action

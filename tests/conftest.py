@@ -11,6 +11,8 @@ from django.test import Client
 
 from tests.factories import DomainFactory, UserFactory
 
+pytest_plugins = ["tests.dovecot_fixtures", "celery.contrib.pytest"]
+
 
 @pytest.fixture
 def domain(db):
