@@ -31,7 +31,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(obj: User, create, extracted, **kwargs):
         for code in extracted or ():
-            obj.groups.add(Group.objects.get(name=code))
+            # get_or_create: transactional tests flush the groups the migration made
+            obj.groups.add(Group.objects.get_or_create(name=code)[0])
 
 
 class DomainFactory(factory.django.DjangoModelFactory):
