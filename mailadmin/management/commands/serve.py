@@ -1,11 +1,13 @@
 """Run the dashboard together with a Celery worker and embedded beat; Ctrl-C stops all of them.
 
-The worker is a child in its own process group, so stopping it also stops its pool processes,
-and it is stopped on Ctrl-C, SIGTERM and when the terminal closes (SIGHUP).
+The worker is a child in its own process group (so a terminal's Ctrl-C reaches only us, and we
+stop it in order); it is stopped on Ctrl-C, SIGTERM and when the terminal closes (SIGHUP), and
+the whole group is killed if it has not stopped within WORKER_STOP_SECONDS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -58,11 +60,15 @@ class Command(BaseCommand):
     def _stop_worker(self, worker: subprocess.Popen[bytes]) -> None:
         self.stdout.write("Stopping the Celery worker…")
         try:
-            os.killpg(worker.pid, signal.SIGTERM)
+            # SIGTERM to the main process only: a warm shutdown stops its pool and beat cleanly.
+            worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=WORKER_STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+            worker.kill()
             worker.wait()
         except ProcessLookupError:
             pass
+        # Whatever is left of its group (a pool child orphaned by an early signal) goes too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
         self.stdout.write("Stopped.")
