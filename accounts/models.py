@@ -10,14 +10,12 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from accounts.rules import address_to_unicode, domain_to_unicode
 from mailadmin.lib.auth import ACCOUNT_EDITORS, Role, has_role, is_org_wide, user_roles
 
 
 def idna_to_unicode(ascii_name: str) -> str:
-    try:
-        return ascii_name.encode("ascii").decode("idna")
-    except UnicodeError:
-        return ascii_name
+    return domain_to_unicode(ascii_name)
 
 
 class DomainQuerySet(models.QuerySet["Domain"]):
@@ -144,6 +142,10 @@ class Mailbox(models.Model):
         local, _, domain = self.address.partition("@")
         return f"{local}@{idna_to_unicode(domain)}"
 
+    @property
+    def password_scheme(self) -> str:
+        return self.password_hash.partition("}")[0].lstrip("{")
+
 
 class QuotaUsage(models.Model):
     """Written by Dovecot's quota_clone plugin through a SQL dict; read by the dashboard.
@@ -191,8 +193,65 @@ class Alias(models.Model):
         ]
 
     def __str__(self) -> str:
-        local, _, domain = self.address.partition("@")
-        return f"{local}@{idna_to_unicode(domain)}"
+        return self.display_address
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:alias_detail", args=[self.pk])
+
+    @property
+    def display_address(self) -> str:
+        local, _, domain = self.address.partition("@")
+        return f"{local}@{idna_to_unicode(domain)}"
+
+    @property
+    def display_destinations(self) -> list[str]:
+        return [address_to_unicode(d) for d in self.destinations]
+
+
+class MailboxImport(models.Model):
+    """One CSV import of mailboxes: what was uploaded, its progress and every refused row.
+
+    The CSV may hold plain passwords: the service empties `csv_text` once the import ran.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        CHECKING = "checking", "Checking rows"
+        APPLYING = "applying", "Creating mailboxes"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Refused"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mailbox_imports"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    is_dry_run = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    csv_text = models.TextField(blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    # [{"line": 3, "address": "...", "message": "..."}], in line order.
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        kind = "dry run" if self.is_dry_run else "import"
+        return f"Mailbox {kind} #{self.pk} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:mailbox_import_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100 if self.is_finished else 0
+        return min(100, round(self.processed * 100 / self.total))
