@@ -19,6 +19,9 @@ DATABASES = {
 }
 # Several checkouts may test at once on one server: each can pick its own test database name.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("MAILADMIN_TEST_DB_NAME", "test_mailadmin")}
+# Only tests that ask for it (databases={"default", "sqlite"}) get this in-memory SQLite test
+# database: tests/policies/test_view_agrees.py checks the Dovecot view on both backends.
+DATABASES["sqlite"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}  # Redis needs none
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
