@@ -34,6 +34,17 @@ class Action(models.TextChoices):
     ENDPOINT_CREATED = "monitoring.endpoint_created", "Endpoint created"
     ENDPOINT_UPDATED = "monitoring.endpoint_updated", "Endpoint updated"
     ENDPOINT_DELETED = "monitoring.endpoint_deleted", "Endpoint deleted"
+    MAINTENANCE_WINDOW_CREATED = (
+        "monitoring.maintenance_window_created",
+        "Maintenance window created",
+    )
+    MAINTENANCE_WINDOW_DELETED = (
+        "monitoring.maintenance_window_deleted",
+        "Maintenance window deleted",
+    )
+    CHANNEL_CREATED = "monitoring.channel_created", "Alert channel created"
+    CHANNEL_UPDATED = "monitoring.channel_updated", "Alert channel updated"
+    CHANNEL_DELETED = "monitoring.channel_deleted", "Alert channel deleted"
 
 
 class AuditEvent(models.Model):

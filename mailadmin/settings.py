@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from mailadmin.lib.env import env_bool, env_int, env_list, env_secret, env_str
 
@@ -139,6 +140,28 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE["monitoring-run-due-probes"] = {
+    "task": "monitoring.run_due_probes",
+    "schedule": 30.0,
+}
+CELERY_BEAT_SCHEDULE["monitoring-rollup-and-purge"] = {
+    "task": "monitoring.rollup_and_purge",
+    "schedule": 600.0,
+}
+CELERY_BEAT_SCHEDULE["policies-pop3-expiry-reminders"] = {
+    "task": "policies.send_pop3_expiry_reminders",
+    "schedule": crontab(hour=7, minute=0),  # daily, 07:00 UTC
+}
+
+# Health checks (monitoring/): probe-account passwords are Fernet-encrypted with this key
+# (comma-separated for rotation, first encrypts); empty derives one from SECRET_KEY by HKDF.
+MAILADMIN_PROBE_SECRET_KEY = env_str("MAILADMIN_PROBE_SECRET_KEY", "")
+# CA bundle that probes verify certificate chains against; empty = the system trust store.
+MAILADMIN_PROBE_CA_FILE = env_str("MAILADMIN_PROBE_CA_FILE", "")
+# Raw probe results are kept this many days; hourly rollups a year.
+MAILADMIN_PROBE_RESULT_DAYS = env_int("MAILADMIN_PROBE_RESULT_DAYS", 30)
+# Bearer token for /metrics; empty disables the endpoint (404).
+MAILADMIN_METRICS_TOKEN = env_str("MAILADMIN_METRICS_TOKEN", "")
 
 # Mailbox passwords: the Dovecot scheme used for new hashes ("ARGON2ID" or "BLF-CRYPT").
 MAILADMIN_PASSWORD_SCHEME = env_str("MAILADMIN_PASSWORD_SCHEME", "ARGON2ID")

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mailadmin import views
+from monitoring.views import metrics_view
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -14,5 +15,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("policies/", include("policies.urls")),
     path("health/", include("monitoring.urls")),
+    # Prometheus scrapes /metrics by convention; the same view is at /health/metrics.
+    path("metrics", metrics_view, name="metrics"),
     path("django-admin/", admin.site.urls),
 ]

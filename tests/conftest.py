@@ -80,6 +80,13 @@ def htmx_headers():
 
 
 @pytest.fixture(scope="session")
+def celery_worker_parameters():
+    """No result backend in tests, so the worker's start-up ping (which awaits a result) is off;
+    tests poll the database for the task's effect instead."""
+    return {"perform_ping_check": False}
+
+
+@pytest.fixture(scope="session")
 def celery_config():
     """A real worker on the real Redis (tests/ never use eager mode)."""
     from django.conf import settings

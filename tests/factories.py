@@ -66,3 +66,46 @@ class AliasFactory(factory.django.DjangoModelFactory):
     local_part = factory.Sequence(lambda n: f"alias{n}")
     address = factory.LazyAttribute(lambda a: f"{a.local_part}@{a.domain.name}")
     destinations = factory.LazyFunction(lambda: ["someone@example.org"])
+
+
+# --- monitoring ---------------------------------------------------------------------------------
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+class EndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "monitoring.Endpoint"
+
+    name = factory.Sequence(lambda n: f"imaps-{n}")
+    host = "127.0.0.1"
+    port = 993
+    protocol = "imap"
+    transport = "implicit_tls"
+    expected_cert_name = "mail.lab.test"
+    next_run_at = factory.LazyFunction(_now)
+    state_since = factory.LazyFunction(_now)
+
+
+class ProbeResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "monitoring.ProbeResult"
+
+    endpoint = factory.SubFactory(EndpointFactory)
+    started_at = factory.LazyFunction(_now)
+    outcome = "ok"
+    summary = "IMAP TLS login in 10 ms"
+    total_ms = 10.0
+
+
+class NotificationChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "monitoring.NotificationChannel"
+
+    name = factory.Sequence(lambda n: f"channel-{n}")
+    kind = "email"
+    target = "ops@example.org"

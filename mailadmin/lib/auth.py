@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 
 class Role(models.TextChoices):
@@ -62,7 +62,8 @@ def is_org_wide(user: Any) -> bool:
     return bool(roles - {Role.DOMAIN_ADMIN})
 
 
-F = TypeVar("F", bound=Callable[..., HttpResponse])
+# HttpResponseBase so that streaming views (CSV exports) can be decorated too.
+F = TypeVar("F", bound=Callable[..., HttpResponseBase])
 
 
 def role_required(allowed: frozenset[str] | set[str]) -> Callable[[F], F]:
@@ -70,7 +71,7 @@ def role_required(allowed: frozenset[str] | set[str]) -> Callable[[F], F]:
 
     def decorator(view: F) -> F:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not has_role(request.user, allowed):
                 raise PermissionDenied("Your role does not allow this.")
             return view(request, *args, **kwargs)
