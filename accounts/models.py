@@ -18,6 +18,13 @@ def idna_to_unicode(ascii_name: str) -> str:
     return domain_to_unicode(ascii_name)
 
 
+def _edits_every_domain(user: Any) -> bool:
+    """Superusers and mail administrators edit every domain; others only assigned ones."""
+    return has_role(user, ACCOUNT_EDITORS) and (
+        user.is_superuser or Role.MAIL_ADMIN in user_roles(user)
+    )
+
+
 class DomainQuerySet(models.QuerySet["Domain"]):
     def visible_to(self, user: Any) -> DomainQuerySet:
         if not getattr(user, "is_authenticated", False):
@@ -31,7 +38,7 @@ class DomainQuerySet(models.QuerySet["Domain"]):
     def editable_by(self, user: Any) -> DomainQuerySet:
         if not has_role(user, ACCOUNT_EDITORS):
             return self.none()
-        if user.is_superuser or Role.MAIL_ADMIN in user_roles(user):
+        if _edits_every_domain(user):
             return self
         return self.filter(administrators=user)
 
@@ -89,9 +96,14 @@ class MailboxQuerySet(models.QuerySet["Mailbox"]):
         return self.filter(domain=domain)
 
     def visible_to(self, user: Any) -> MailboxQuerySet:
+        # Org-wide readers see everything: no "domain IN (all domains)" semi-join on every list.
+        if getattr(user, "is_authenticated", False) and is_org_wide(user):
+            return self
         return self.filter(domain__in=Domain.objects.visible_to(user))
 
     def editable_by(self, user: Any) -> MailboxQuerySet:
+        if _edits_every_domain(user):
+            return self
         return self.filter(domain__in=Domain.objects.editable_by(user))
 
 
@@ -167,9 +179,13 @@ class QuotaUsage(models.Model):
 
 class AliasQuerySet(models.QuerySet["Alias"]):
     def visible_to(self, user: Any) -> AliasQuerySet:
+        if getattr(user, "is_authenticated", False) and is_org_wide(user):
+            return self
         return self.filter(domain__in=Domain.objects.visible_to(user))
 
     def editable_by(self, user: Any) -> AliasQuerySet:
+        if _edits_every_domain(user):
+            return self
         return self.filter(domain__in=Domain.objects.editable_by(user))
 
 

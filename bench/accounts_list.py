@@ -76,14 +76,15 @@ def run() -> None:
             raise SystemExit(f"{label}: {url} answered {response.status_code}")
         with CaptureQueriesContext(connection) as ctx:
             client.get(url, headers=headers)
+        queries = len(ctx.captured_queries)
 
         def fetch(url: str = url, headers: dict[str, str] = headers) -> None:
             client.get(url, headers=headers)
 
         samples = timed(fetch, repeat=REPEAT)
-        rows.append((label, median(samples), p95(samples), len(ctx.captured_queries)))
+        rows.append((label, median(samples), p95(samples), queries))
         worst_p95 = max(worst_p95, p95(samples))
-        max_queries = max(max_queries, len(ctx.captured_queries))
+        max_queries = max(max_queries, queries)
 
     # The query count must not depend on the page size.
     counts = {}

@@ -78,7 +78,7 @@ class SourcePOP3_SSL(poplib.POP3_SSL):
 
     def _create_socket(self, timeout):
         sock = _source_socket(self.host, self.port, timeout, self.source)
-        context: ssl.SSLContext = self.context  # type: ignore[attr-defined]  # set by POP3_SSL, untyped in typeshed
+        context: ssl.SSLContext = self.context
         return context.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -137,13 +137,26 @@ class DovecotServer:
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def wait_for_log(self, needle: str, *, timeout: float = 5.0) -> str:
-        """The log text once it contains `needle` (deadline-bounded polling)."""
+    def wait_for_log(self, needle: str, *, timeout: float = 15.0) -> str:
+        """The log text once it contains `needle` (deadline-bounded polling).
+
+        The log is shared by the whole session: wait for something unique to the test."""
         deadline = time.monotonic() + timeout
         while True:
             text = self.log_text()
             if needle in text or time.monotonic() > deadline:
                 return text
+            time.sleep(0.05)
+
+    def wait_for_line(self, *needles: str, timeout: float = 15.0) -> str:
+        """The first log line containing every needle, or "" at the deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log_text().splitlines():
+                if all(needle in line for needle in needles):
+                    return line
+            if time.monotonic() > deadline:
+                return ""
             time.sleep(0.05)
 
 

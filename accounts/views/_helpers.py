@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
 
 from mailadmin.lib.http import AuthedRequest, render_page_or_partial
+from mailadmin.lib.pagination import TwoEndedPaginator
 
 FORM_TEMPLATE = "accounts/form.html"
 CONFIRM_TEMPLATE = "accounts/confirm.html"
@@ -40,7 +41,7 @@ def refused(request: AuthedRequest, error: Exception, url: str) -> HttpResponse:
 
 
 def paginate(request: AuthedRequest, items: QuerySet[Any], per_page: int) -> Page[Any]:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
+    return TwoEndedPaginator(items, per_page).get_page(request.GET.get("page"))
 
 
 def querystring_base(request: AuthedRequest) -> str:

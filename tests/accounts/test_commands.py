@@ -1,5 +1,4 @@
 # factory_boy calls are typed as returning the factory, not the model (project-wide).
-# mypy: disable-error-code="attr-defined,arg-type,comparison-overlap,misc"
 from __future__ import annotations
 
 import io

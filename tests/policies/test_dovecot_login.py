@@ -116,9 +116,8 @@ def test_password_change_applies_at_next_login(dovecot, mailbox, superadmin):
 def test_pop3s_refused_without_exception_and_client_sees_reason(dovecot, mailbox):
     refusal = pop3_refusal(dovecot, mailbox.address, PASSWORD)
     assert refusal == f"-ERR [AUTH] {REASON_POP3_OFF}"
-    log = dovecot.wait_for_log(f"reason=<{REASON_POP3_OFF}>")
-    assert f"user=<{mailbox.address}>" in log
-    assert f"reason=<{REASON_POP3_OFF}>" in log
+    line = dovecot.wait_for_line(f"user=<{mailbox.address}>", "pop3-login")
+    assert f"reason=<{REASON_POP3_OFF}>" in line
 
 
 def test_pop3s_allowed_during_exception_refused_after_revocation(
