@@ -38,6 +38,8 @@ class Command(BaseCommand):
             if isinstance(folder, str):
                 os.makedirs(folder, exist_ok=True)
         worker = None if options["no_worker"] else self._start_worker()
+        # SIGINT too: a shell that starts us in the background leaves SIGINT ignored.
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         signal.signal(signal.SIGHUP, _raise_keyboard_interrupt)
         try:
