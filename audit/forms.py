@@ -66,6 +66,12 @@ class EventFilterForm(forms.Form):
         label=_("Source"),
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "web, command…"}),
     )
+    matter = forms.CharField(
+        required=False,
+        max_length=200,
+        label=_("Matter"),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "legal hold matter"}),
+    )
     target_type = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     target_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -34,6 +34,12 @@ def event_search(filters: dict[str, Any]) -> QuerySet[AuditEvent]:
         events = events.filter(created_at__gte=_start_of(filters["date_from"]))
     if filters.get("date_to"):
         events = events.filter(created_at__lt=_start_of(filters["date_to"] + timedelta(days=1)))
+    if filters.get("matter"):
+        # Legal-hold events carry their matter's name and reference (policies.holds).
+        events = events.filter(
+            Q(details__matter__icontains=filters["matter"])
+            | Q(details__matter_reference__iexact=filters["matter"])
+        )
     if filters.get("target_type") and filters.get("target_id"):
         events = events.filter(target_type=filters["target_type"], target_id=filters["target_id"])
     return events

@@ -152,6 +152,10 @@ CELERY_BEAT_SCHEDULE["policies-pop3-expiry-reminders"] = {
     "task": "policies.send_pop3_expiry_reminders",
     "schedule": crontab(hour=7, minute=0),  # daily, 07:00 UTC
 }
+CELERY_BEAT_SCHEDULE["policies-verify-holds"] = {
+    "task": "policies.verify_holds",
+    "schedule": 900.0,  # every 15 minutes: is every active hold really in force?
+}
 
 # Health checks (monitoring/): probe-account passwords are Fernet-encrypted with this key
 # (comma-separated for rotation, first encrypts); empty derives one from SECRET_KEY by HKDF.
@@ -162,6 +166,11 @@ MAILADMIN_PROBE_CA_FILE = env_str("MAILADMIN_PROBE_CA_FILE", "")
 MAILADMIN_PROBE_RESULT_DAYS = env_int("MAILADMIN_PROBE_RESULT_DAYS", 30)
 # Bearer token for /metrics; empty disables the endpoint (404).
 MAILADMIN_METRICS_TOKEN = env_str("MAILADMIN_METRICS_TOKEN", "")
+
+# Legal holds: how the worker on the mail host runs doveadm (never the web process).
+MAILADMIN_DOVEADM = env_str("MAILADMIN_DOVEADM", "doveadm")
+# Dovecot config passed to doveadm with -c; empty = doveadm's system default.
+MAILADMIN_DOVECOT_CONFIG = env_str("MAILADMIN_DOVECOT_CONFIG", "")
 
 # Mailbox passwords: the Dovecot scheme used for new hashes ("ARGON2ID" or "BLF-CRYPT").
 MAILADMIN_PASSWORD_SCHEME = env_str("MAILADMIN_PASSWORD_SCHEME", "ARGON2ID")

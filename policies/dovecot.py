@@ -21,6 +21,7 @@ from pathlib import Path
 from policies.models import TlsVersion
 
 SQL_CONF = "dovecot-sql.conf.ext"
+GLOBAL_ACL = "dovecot-global-acl"
 DICT_QUOTA_CONF = "dovecot-dict-quota.conf.ext"
 MAIN_CONF = "dovecot.conf"
 QUOTA_WARNING_SCRIPT = "quota-warning.sh"
@@ -42,6 +43,17 @@ LOGIN_LOG_FORMAT = (
     "session=<%{session}> listener=%{listener} reason=<%{passdb:reason}>"
 )
 QUOTA_WARNING_PERCENTS = (95, 80)  # highest first: Dovecot runs only the first that matches
+
+# Legal hold (DESIGN.md): lazy_expunge copies every expunged message here first. Maildir++ with
+# separator "/" cannot start a name with a dot. The owner has no rights on it (global ACL), so
+# the user can neither list, open nor delete it, and its mail does not count against the quota.
+PRESERVED_FOLDER = "EXPUNGED"
+# Folders whose retention the dovecot_users view carries as columns; other named folders are
+# read from the dovecot_retention view (listed in DovecotSettings.retention_folders).
+VIEW_RETENTION_COLUMNS = {"Trash": "autoexpunge_trash", "Junk": "autoexpunge_junk"}
+_FOLDER_NAME = re.compile(
+    r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63})*$"
+)
 
 _SAFE_TEXT = re.compile(r"^[^\x00-\x1f\"\\{}]*$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -69,6 +81,8 @@ class DovecotSettings:
     state_dir: str = "/var/lib/dovecot"
     log_path: str = "/var/log/dovecot.log"
     instance_name: str = "dovecot"
+    # Named folders (besides Trash and Junk) with a retention rule: one userdb field each.
+    retention_folders: tuple[str, ...] = ()
 
 
 def validate(s: DovecotSettings) -> None:
@@ -99,10 +113,18 @@ def validate(s: DovecotSettings) -> None:
         value = getattr(s, name)
         if not value or not _SAFE_TEXT.match(value):
             raise ValueError(f"{name} {value!r} must be one line without quotes or braces")
+    for folder in s.retention_folders:
+        if not is_valid_folder_name(folder) or folder == PRESERVED_FOLDER:
+            raise ValueError(f"retention folder {folder!r} is not a folder name we can configure")
     for name in ("mail_uid", "mail_gid", "instance_name"):
         value = getattr(s, name)
         if not _SAFE_NAME.match(value):
             raise ValueError(f"{name} {value!r} must be a plain name or number")
+
+
+def is_valid_folder_name(name: str) -> bool:
+    """Letters, digits, `_ - .`, `/` between levels; no leading dot (Maildir++), <= 100 chars."""
+    return len(name) <= 100 and _FOLDER_NAME.match(name) is not None
 
 
 def render_files(s: DovecotSettings) -> dict[str, str]:
@@ -113,6 +135,7 @@ def render_files(s: DovecotSettings) -> dict[str, str]:
         SQL_CONF: render_sql_conf(s),
         DICT_QUOTA_CONF: render_dict_quota_conf(s),
         QUOTA_WARNING_SCRIPT: render_quota_warning_script(),
+        GLOBAL_ACL: render_global_acl(),
     }
 
 
@@ -128,11 +151,18 @@ def write_files(output_dir: Path, files: dict[str, str], *, group: str = "doveco
     for name, text in files.items():
         path = output_dir / name
         path.write_text(text, encoding="utf-8")
-        path.chmod(0o755 if name.endswith(".sh") else 0o640)
+        path.chmod(_file_mode(name))
         if gid is not None and os.geteuid() == 0:
             os.chown(path, -1, gid)
         written.append(path)
     return written
+
+
+def _file_mode(name: str) -> int:
+    if name.endswith(".sh"):
+        return 0o755
+    # Mail processes (as the mail user) read the global ACL; it holds no secret.
+    return 0o644 if name == GLOBAL_ACL else 0o640
 
 
 def _group_id(name: str) -> int | None:
@@ -169,12 +199,32 @@ def password_query() -> str:
     )
 
 
-def user_query() -> str:
-    """The userdb query: quota rules (0 = no limit in Dovecot)."""
+def _autoexpunge_key(folder: str) -> str:
+    return f'"namespace/inbox/mailbox/{folder}/autoexpunge"'
+
+
+def user_query(retention_folders: tuple[str, ...] = ()) -> str:
+    """The userdb query: quota rules (0 = no limit in Dovecot), retention per folder
+    (autoexpunge in days, 0 = off; 0 while on hold) and, for a held mailbox, lazy_expunge
+    (a NULL field is not returned, so other mailboxes get none)."""
+    fields = [
+        "username AS user",
+        "'*:bytes=' || quota_bytes AS quota_rule",
+        "'*:messages=' || quota_messages AS quota_rule2",
+        f"CASE WHEN on_hold = 1 THEN '{PRESERVED_FOLDER}' END AS lazy_expunge",
+    ]
+    for folder, column in VIEW_RETENTION_COLUMNS.items():
+        fields.append(f"{column} || 'd' AS {_autoexpunge_key(folder)}")
+    for folder in retention_folders:
+        if folder in VIEW_RETENTION_COLUMNS:
+            continue
+        fields.append(
+            "(SELECT r.days FROM dovecot_retention r "  # noqa: S608 - validated folder names
+            "WHERE r.mailbox_id = dovecot_users.mailbox_id "
+            f"AND r.folder = {_sql_literal(folder)}) || 'd' AS {_autoexpunge_key(folder)}"
+        )
     return (
-        "SELECT username AS user, "
-        "'*:bytes=' || quota_bytes AS quota_rule, "
-        "'*:messages=' || quota_messages AS quota_rule2 "
+        f"SELECT {', '.join(fields)} "  # noqa: S608 - our constants and validated folder names
         "FROM dovecot_users WHERE local_part = '%n' AND domain = '%d'"
     )
 
@@ -191,7 +241,7 @@ def render_sql_conf(s: DovecotSettings) -> str:
         "# The hash carries its scheme prefix ({ARGON2ID} or {BLF-CRYPT}).\n"
         "default_pass_scheme = ARGON2ID\n"
         f"password_query = {password_query()}\n"
-        f"user_query = {user_query()}\n"
+        f"user_query = {user_query(s.retention_folders)}\n"
         f"iterate_query = {iterate_query()}\n"
     )
 
@@ -212,6 +262,11 @@ def render_dict_quota_conf(s: DovecotSettings) -> str:
         "# Generated by `manage.py dovecot_config`: do not edit, regenerate.\n"
         f"connect = {s.db_connect}\n" + maps
     )
+
+
+def render_global_acl() -> str:
+    """The owner gets no rights at all on the preservation folder (an empty rights list)."""
+    return f"{PRESERVED_FOLDER} owner \n"
 
 
 def render_quota_warning_script() -> str:
@@ -270,7 +325,19 @@ mail_home = {s.mail_home}
 mail_location = {s.mail_location}
 mail_uid = {s.mail_uid}
 mail_gid = {s.mail_gid}
-mail_plugins = $mail_plugins quota quota_clone notify mail_log
+mail_plugins = $mail_plugins quota quota_clone notify mail_log acl lazy_expunge
+
+# Retention (autoexpunge) and legal hold (lazy_expunge) come per user from the userdb.
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Trash {{
+    special_use = \\Trash
+  }}
+  mailbox Junk {{
+    special_use = \\Junk
+  }}
+}}
 
 {listeners}
 protocol imap {{
@@ -308,6 +375,8 @@ plugin {{
 {warnings}  quota_clone_dict = proxy::quotaclone
   mail_log_events = {MAIL_LOG_EVENTS}
   mail_log_fields = {MAIL_LOG_FIELDS}
+  acl = vfile:{out}/{GLOBAL_ACL}
+  quota_rule3 = {PRESERVED_FOLDER}:ignore
 }}
 """
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from policies import views
+from policies import hold_views, views
 
 app_name = "policies"
 urlpatterns = [
@@ -25,4 +25,22 @@ urlpatterns = [
         views.pop3_exception_grant,
         name="pop3_exception_grant",
     ),
+    # Legal holds and retention (issue 4)
+    path("holds/", hold_views.hold_list, name="hold_list"),
+    path("holds/new/", hold_views.hold_place, name="hold_place"),
+    path("holds/<int:hold_id>/", hold_views.hold_detail, name="hold_detail"),
+    path(
+        "holds/<int:hold_id>/custodians/add/",
+        hold_views.hold_custodian_add,
+        name="hold_custodian_add",
+    ),
+    path(
+        "holds/custodians/<int:custodian_id>/remove/",
+        hold_views.hold_custodian_remove,
+        name="hold_custodian_remove",
+    ),
+    path("holds/<int:hold_id>/release/", hold_views.hold_release, name="hold_release"),
+    path("holds/<int:hold_id>/report.csv", hold_views.hold_report_csv, name="hold_report_csv"),
+    path("retention/", hold_views.retention_rules, name="retention_rules"),
+    path("retention/set/", hold_views.retention_rule_set, name="retention_rule_set"),
 ]

@@ -202,6 +202,7 @@ def ensure_dovecot_role(connection) -> None:
             """
         )
         cursor.execute(f"GRANT SELECT ON dovecot_users TO {DOVECOT_DB_ROLE}")
+        cursor.execute(f"GRANT SELECT ON dovecot_retention TO {DOVECOT_DB_ROLE}")
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE ON quota_usage TO {DOVECOT_DB_ROLE}")
 
 

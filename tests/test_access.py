@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import MailboxImport
 from audit.models import AuditEvent
 from monitoring.models import MaintenanceWindow, WindowKind
-from policies.models import Pop3Exception
+from policies.models import HoldCustodian, LegalHold, Pop3Exception
 from tests.conftest import login_client
 from tests.factories import (
     AliasFactory,
@@ -86,6 +86,30 @@ def _maintenance_window(side: Side) -> MaintenanceWindow:
     )
 
 
+def _legal_hold(side: Side) -> LegalHold:
+    return LegalHold.objects.create(
+        matter_name=f"Matter of {side.domain.name}",
+        matter_reference="REF-1",
+        reason="preserve",
+        starts_on=timezone.now().date(),
+        placed_by=side.admin,
+        placed_at=timezone.now(),
+    )
+
+
+def _hold_custodian(side: Side) -> HoldCustodian:
+    mailbox = side.objects["mailbox_id"]
+    return HoldCustodian.objects.create(
+        hold=side.objects["hold_id"],
+        kind="mailbox",
+        mailbox=mailbox,
+        name=mailbox.address,
+        added_by=side.admin,
+        added_at=timezone.now(),
+        add_reason="preserve",
+    )
+
+
 KWARGS: dict[str, Kwarg] = {
     "domain_id": Kwarg(lambda side: side.domain),
     "mailbox_id": Kwarg(lambda side: MailboxFactory.create(domain=side.domain)),
@@ -98,6 +122,9 @@ KWARGS: dict[str, Kwarg] = {
     "endpoint_id": Kwarg(lambda side: EndpointFactory.create(), domain_scoped=False),
     "window_id": Kwarg(_maintenance_window, domain_scoped=False),
     "channel_id": Kwarg(lambda side: NotificationChannelFactory.create(), domain_scoped=False),
+    # policies/ legal holds: organisation-wide (domain administrators get 403 on every page).
+    "hold_id": Kwarg(_legal_hold, domain_scoped=False),
+    "custodian_id": Kwarg(_hold_custodian, domain_scoped=False),
 }
 
 # Query strings some views need to answer at all (url name -> query), like htmx polling fragments.

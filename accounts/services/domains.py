@@ -205,8 +205,11 @@ def domain_update(
 
 def domain_delete(*, domain: Domain, actor: User) -> None:
     """Delete an empty domain. Refuses while it has mailboxes or aliases, saying how many."""
+    from policies.holds import ensure_domain_deletable  # policies imports accounts
+
     with transaction.atomic():
         locked = Domain.objects.select_for_update().get(pk=domain.pk)
+        ensure_domain_deletable(locked)  # refuses, naming the matter, while a hold covers it
         mailboxes = locked.mailboxes.count()
         aliases = locked.aliases.count()
         if mailboxes or aliases:

@@ -327,8 +327,11 @@ def mailbox_delete(*, mailbox: Mailbox, actor: User) -> None:
     Refuses while an alias has it as its only destination; removes it from other aliases'
     destinations. Drops its quota-usage row so a new mailbox with that address starts at 0.
     """
+    from policies.holds import ensure_mailbox_deletable  # policies imports accounts
+
     with transaction.atomic():
         locked = Mailbox.objects.select_for_update().get(pk=mailbox.pk)
+        ensure_mailbox_deletable(locked)  # refuses, naming the matter, while a hold covers it
         detach_destination(address=locked.address, display=locked.display_address, actor=actor)
         audit_record(
             actor=actor,

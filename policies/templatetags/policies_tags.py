@@ -164,3 +164,21 @@ def expiry_badge(moment: datetime, now: datetime) -> str:
     if seconds <= 86400:
         return "badge-crit"
     return "badge-warn" if seconds <= 7 * 86400 else "badge-info"
+
+
+@register.inclusion_tag("policies/_mailbox_holds_panel.html", takes_context=True)
+def mailbox_holds_panel(context: template.Context, mailbox: Mailbox) -> dict[str, Any]:
+    """The mailbox's legal-hold history with an "on hold" badge per active matter (one query):
+    `{% mailbox_holds_panel mailbox %}`. Nothing is shown for a mailbox never held."""
+    from mailadmin.lib.auth import Role
+    from policies.hold_selectors import active_matters, mailbox_hold_history
+
+    history = mailbox_hold_history(mailbox)
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    viewers = frozenset({Role.MAIL_ADMIN, Role.COMPLIANCE_OFFICER, Role.AUDITOR})
+    return {
+        "history": history,
+        "active": active_matters(history),
+        "can_view_holds": has_role(user, viewers),
+    }

@@ -57,7 +57,7 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path, stop_signal):
         def login_page_answers() -> bool:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as r:
-                    return r.status == 200
+                    return bool(r.status == 200)
             except OSError:
                 return False
 

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from policies.dovecot import (
     DICT_QUOTA_CONF,
+    GLOBAL_ACL,
     MAIN_CONF,
     QUOTA_WARNING_SCRIPT,
     REASON_POP3_OFF,
@@ -35,7 +36,7 @@ def test_main_conf_enforces_tls_and_logs_the_refusal_reason():
         "disable_plaintext_auth = yes",
         "auth_cache_size = 0",
         'log_timestamp = "%Y-%m-%d %H:%M:%S "',
-        "mail_plugins = $mail_plugins quota quota_clone notify mail_log",
+        "mail_plugins = $mail_plugins quota quota_clone notify mail_log acl lazy_expunge",
         "  quota_clone_dict = proxy::quotaclone",
         "  quota_warning = storage=95%% quota-warning 95 %u",
         "  quota_warning2 = storage=80%% quota-warning 80 %u",
@@ -147,7 +148,7 @@ def test_command_writes_files_with_the_org_tls_minimum(tmp_path):
     out = io.StringIO()
     call_command("dovecot_config", output=str(tmp_path), imaps_port=10993, stdout=out)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [MAIN_CONF, SQL_CONF, DICT_QUOTA_CONF, QUOTA_WARNING_SCRIPT]
+        [MAIN_CONF, SQL_CONF, DICT_QUOTA_CONF, QUOTA_WARNING_SCRIPT, GLOBAL_ACL]
     )
     conf = (tmp_path / MAIN_CONF).read_text()
     assert "ssl_min_protocol = TLSv1.3" in conf

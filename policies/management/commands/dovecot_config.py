@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from policies.dovecot import DovecotSettings, render_files, write_files
+from policies.retention import named_retention_folders
 from policies.selectors import org_policy
 
 
@@ -77,6 +78,7 @@ class Command(BaseCommand):
             state_dir=options["state_dir"],
             log_path=options["log_path"],
             instance_name=options["instance_name"],
+            retention_folders=named_retention_folders(),
         )
         try:
             files = render_files(settings)
