@@ -148,6 +148,16 @@ CELERY_BEAT_SCHEDULE["monitoring-rollup-and-purge"] = {
     "task": "monitoring.rollup_and_purge",
     "schedule": 600.0,
 }
+# Log collection (monitoring/log_services.py): the tick fans out one task per source, on the
+# source's queue (the worker on that mail host); the purge keeps custodians' events.
+CELERY_BEAT_SCHEDULE["monitoring-collect-logs"] = {
+    "task": "monitoring.collect_logs",
+    "schedule": 30.0,
+}
+CELERY_BEAT_SCHEDULE["monitoring-purge-log-events"] = {
+    "task": "monitoring.purge_log_events",
+    "schedule": crontab(hour=3, minute=30),  # daily, 03:30 UTC
+}
 CELERY_BEAT_SCHEDULE["policies-pop3-expiry-reminders"] = {
     "task": "policies.send_pop3_expiry_reminders",
     "schedule": crontab(hour=7, minute=0),  # daily, 07:00 UTC

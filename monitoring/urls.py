@@ -31,3 +31,25 @@ urlpatterns = [
     # Also to be mounted at /metrics by the project urls (see the report to the lead).
     path("metrics", views.metrics_view, name="metrics"),
 ]
+
+# --- log collection (issue 6) -----------------------------------------------------------------
+from monitoring import log_views  # noqa: E402 - appended section, kept apart from the health URLs
+
+urlpatterns += [
+    path("logs/", log_views.connection_list, name="log_connections"),
+    path("logs/connections.csv", log_views.connection_export, name="log_connection_export"),
+    path("logs/mailbox-events/", log_views.mailbox_event_list, name="log_mailbox_events"),
+    path("logs/findings/", log_views.finding_list, name="log_findings"),
+    path(
+        "logs/findings/acknowledge/",
+        log_views.finding_acknowledge,
+        name="log_finding_acknowledge",
+    ),
+    path("logs/mailboxes/<int:mailbox_id>/", log_views.mailbox_logs, name="log_mailbox"),
+    path("logs/readiness/<int:domain_id>/", log_views.readiness, name="log_readiness"),
+    path(
+        "logs/readiness/<int:domain_id>/export.csv",
+        log_views.readiness_export,
+        name="log_readiness_export",
+    ),
+]

@@ -109,3 +109,55 @@ class NotificationChannelFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"channel-{n}")
     kind = "email"
     target = "ops@example.org"
+
+
+# --- monitoring: log collection -------------------------------------------------------------------
+
+
+class LogSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "monitoring.LogSource"
+
+    name = factory.Sequence(lambda n: f"dovecot-{n}")
+    path = "/var/log/dovecot.log"
+    host_label = "mail1"
+
+
+class ConnectionEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "monitoring.ConnectionEvent"
+
+    host = "mail1"
+    occurred_at = factory.LazyFunction(_now)
+    protocol = "imap"
+    username = "ann@example.test"
+    domain_name = factory.LazyAttribute(lambda e: e.username.rpartition("@")[2])
+    outcome = "login"
+    client_ip = "192.0.2.7"
+    is_tls = True
+
+
+class MailboxEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "monitoring.MailboxEvent"
+
+    host = "mail1"
+    occurred_at = factory.LazyFunction(_now)
+    service = "imap"
+    username = "ann@example.test"
+    domain_name = factory.LazyAttribute(lambda e: e.username.rpartition("@")[2])
+    action = "expunge"
+    folder = "INBOX"
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "monitoring.Finding"
+
+    kind = "no_tls"
+    subject = "ann@example.test"
+    domain_name = factory.LazyAttribute(lambda f: f.subject.partition("@")[2])
+    severity = "critical"
+    summary = "IMAP login attempted without TLS"
+    first_seen_at = factory.LazyFunction(_now)
+    last_seen_at = factory.LazyAttribute(lambda f: f.first_seen_at)
