@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("policies/", include("policies.urls")),
     path("health/", include("monitoring.urls")),
+    path("security/", include("security.urls")),
     # Prometheus scrapes /metrics by convention; the same view is at /health/metrics.
     path("metrics", metrics_view, name="metrics"),
     path("django-admin/", admin.site.urls),

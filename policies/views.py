@@ -301,7 +301,8 @@ def _panel_response(
 
 def _return_to(request: AuthedRequest, mailbox: Mailbox) -> str:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    # Only a path on this site: redirect() would read "2026-02-30" as a URL name (a 500).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

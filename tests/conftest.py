@@ -63,9 +63,23 @@ def norole(db):
     return UserFactory(username="nobody")
 
 
-def login_client(user) -> Client:
+def login_client(user, *, verified: bool = True) -> Client:
+    """A client signed in as `user`, past the two-factor step as after a real login: the user
+    gets a confirmed authenticator and the session is marked verified with it, so every page
+    is reached through security.middleware.TwoFactorMiddleware (verified=False: password only).
+    """
     client = Client()
     client.force_login(user)
+    if verified:
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test device", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     return client
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -110,6 +111,17 @@ def _hold_custodian(side: Side) -> HoldCustodian:
     )
 
 
+def _login_attempt(side: Side) -> AccessAttempt:
+    return AccessAttempt.objects.create(
+        username=side.admin.username,
+        ip_address="192.0.2.10",
+        user_agent="test",
+        http_accept="*/*",
+        path_info="/login/",
+        failures_since_start=5,
+    )
+
+
 KWARGS: dict[str, Kwarg] = {
     "domain_id": Kwarg(lambda side: side.domain),
     "mailbox_id": Kwarg(lambda side: MailboxFactory.create(domain=side.domain)),
@@ -122,6 +134,9 @@ KWARGS: dict[str, Kwarg] = {
     "endpoint_id": Kwarg(lambda side: EndpointFactory.create(), domain_scoped=False),
     "window_id": Kwarg(_maintenance_window, domain_scoped=False),
     "channel_id": Kwarg(lambda side: NotificationChannelFactory.create(), domain_scoped=False),
+    # security/: a staff account (its two-factor reset) and a failed-login counter (unlock).
+    "user_id": Kwarg(lambda side: side.admin, domain_scoped=False),
+    "attempt_id": Kwarg(_login_attempt, domain_scoped=False),
     # policies/ legal holds: organisation-wide (domain administrators get 403 on every page).
     "hold_id": Kwarg(_legal_hold, domain_scoped=False),
     "custodian_id": Kwarg(_hold_custodian, domain_scoped=False),
@@ -142,6 +157,10 @@ OVERRIDES: dict[str, dict[str, set[int]]] = {
     # Prometheus scrapes these with a bearer token, not a session: 404 while no token is set.
     "metrics": {who: {404} for who in ["anonymous", *PERSONAS]},
     "monitoring:metrics": {who: {404} for who in ["anonymous", *PERSONAS]},
+    # The two-factor steps are for any signed-in user, with a role or not (a superuser's
+    # requirement does not depend on a role either).
+    "security:two_factor_verify": {"norole": {200}},
+    "security:two_factor_enrol": {"norole": {200}},
 }
 
 
@@ -323,6 +342,9 @@ def test_post_needs_login_and_a_role(world, route):
 POST_OVERRIDES: dict[str, tuple[int, int]] = {
     "login": (200, 200),  # the form comes back with "enter a correct username and password"
     "logout": (302, 302),  # logging out is for everyone
+    # the two-factor steps: the form comes back with "enter the code"
+    "security:two_factor_verify": (302, 200),
+    "security:two_factor_enrol": (302, 200),
 }
 
 

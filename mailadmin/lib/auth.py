@@ -30,6 +30,8 @@ ORG_EDITORS = frozenset({Role.MAIL_ADMIN})
 HOLD_EDITORS = frozenset({Role.COMPLIANCE_OFFICER})
 READERS = frozenset(Role)
 EXPORTERS = frozenset({Role.MAIL_ADMIN, Role.COMPLIANCE_OFFICER, Role.AUDITOR})
+# No role is enough: only superusers pass (security policy, resets, unlocking logins).
+SUPERUSERS: frozenset[str] = frozenset()
 
 UserLike = AbstractBaseUser | AnonymousUser
 

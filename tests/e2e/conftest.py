@@ -67,14 +67,37 @@ def log_in(page: Page, base_url: str, username: str, password: str = STAFF_PASSW
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page).not_to_have_url(re.compile(r"/login/"))
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    if "/security/verify/" in page.url:  # the two-factor step (see browser_user)
+        page.get_by_label("Verification code").fill(totp_code(username))
+        page.get_by_role("button", name="Verify").click()
+        expect(page).not_to_have_url(re.compile(r"/security/verify/"))
+    expect(page.get_by_role("button", name="Log out", exact=True)).to_be_visible()
+
+
+def totp_code(username: str) -> str:
+    """The code the user's authenticator shows now, never one already used (no replay)."""
+    from binascii import unhexlify
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+    totp = TOTP(unhexlify(device.key))
+    totp.drift = max(0, device.last_t + 1 - totp.t())  # the next step is accepted too
+    return f"{totp.token():06d}"
 
 
 @pytest.fixture
 def browser_user(transactional_db):
-    """browser_user("mia", "mail_admin"): a staff user who can log in with STAFF_PASSWORD."""
+    """browser_user("mia", "mail_admin"): a staff user who can log in with STAFF_PASSWORD and
+    has an authenticator (two_factor=False: none, so a role that needs one enrols first)."""
 
-    def make(username: str, *roles: str, **fields):
-        return UserFactory(username=username, roles=list(roles), **fields)
+    def make(username: str, *roles: str, two_factor: bool = True, **fields):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        user = UserFactory(username=username, roles=list(roles), **fields)
+        if two_factor:  # enrolled already: log_in passes the code step with totp_code()
+            TOTPDevice.objects.create(user=user, name="test device", confirmed=True)
+        return user
 
     return make
