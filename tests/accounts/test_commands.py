@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from accounts.models import Domain, Mailbox
@@ -126,3 +127,22 @@ def test_demo_data_is_idempotent(db, settings, tmp_path, monkeypatch):
     assert Domain.objects.filter(name="xn--bcher-kva.example").exists()
     assert counts[1] == 40
     assert (tmp_path / "admin-password.txt").read_text().strip() in first
+
+
+def test_demo_data_makes_two_factor_optional_once_and_never_undoes_a_later_choice(
+    db, settings, tmp_path, monkeypatch
+):
+    from security.selectors import security_policy
+    from security.services import security_policy_update
+
+    monkeypatch.delenv("MAILADMIN_ADMIN_PASSWORD", raising=False)
+    settings.VAR_DIR = tmp_path
+    assert security_policy().required_by_role["superuser"] is True
+    run("demo_data")
+    assert not any(security_policy().required_by_role.values())
+    assert AuditEvent.objects.filter(action="security.policy_changed").count() == 1
+
+    admin = User.objects.get(username="admin")
+    security_policy_update(actor=admin, required={"superuser": True})
+    run("demo_data")
+    assert security_policy().required_by_role["superuser"] is True

@@ -48,7 +48,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with audit_context(source="command"), transaction.atomic():
+            first_run = not User.objects.filter(username="admin").exists()
             admin, admin_password = self._admin()
+            if first_run:
+                self._demo_two_factor_optional(admin)
             users = {name: self._role_user(name, role) for name, role in ROLE_USERS}
             domains = [self._domain(admin, *spec) for spec in DOMAINS]
             if not domains[0].administrators.exists():
@@ -59,6 +62,18 @@ class Command(BaseCommand):
         for name, role in ROLE_USERS:
             self.stdout.write(f"{Role(role).label}: {name} / {name}-demo-password")
         self.stdout.write(f"Demo mailboxes use the password {MAILBOX_PASSWORD}")
+        self.stdout.write(
+            "Two-factor login is optional in this demo; Security → 'Who must use two-factor"
+            " login' makes it mandatory per role (the default outside the demo)."
+        )
+
+    def _demo_two_factor_optional(self, admin: User) -> None:
+        """A newcomer can log in with the printed password alone: on the demo's first run only
+        (an operator's later choice is never undone), through the audited service."""
+        from security.models import REQUIREMENT_FIELDS
+        from security.services import security_policy_update
+
+        security_policy_update(actor=admin, required=dict.fromkeys(REQUIREMENT_FIELDS, False))
 
     def _admin(self) -> tuple[User, str]:
         password = os.environ.get("MAILADMIN_ADMIN_PASSWORD") or self._stored_password()
