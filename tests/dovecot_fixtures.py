@@ -152,7 +152,9 @@ class DovecotServer:
         """The first log line containing every needle, or "" at the deadline."""
         deadline = time.monotonic() + timeout
         while True:
-            for line in self.log_text().splitlines():
+            # Only whole lines: Dovecot may be half-way through writing the last one.
+            complete = self.log_text().rpartition("\n")[0]
+            for line in complete.splitlines():
                 if all(needle in line for needle in needles):
                     return line
             if time.monotonic() > deadline:
