@@ -143,7 +143,8 @@ class DovecotServer:
         The log is shared by the whole session: wait for something unique to the test."""
         deadline = time.monotonic() + timeout
         while True:
-            text = self.log_text()
+            # Only whole lines: Dovecot may be half-way through writing the last one.
+            text = self.log_text().rpartition("\n")[0]
             if needle in text or time.monotonic() > deadline:
                 return text
             time.sleep(0.05)
