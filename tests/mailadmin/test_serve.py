@@ -74,10 +74,10 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path, stop_signal):
         assert worker_pids, "no Celery worker process was started"
 
         server.send_signal(stop_signal)
-        output, _ = server.communicate(timeout=40)
+        output, _ = server.communicate(timeout=60)
         assert server.returncode == 0, output
         assert "Stopped." in output
-        assert wait_until(lambda: not any(_alive(p) for p in worker_pids), 10), output
+        assert wait_until(lambda: not any(_alive(p) for p in worker_pids), 20), output
     finally:
         if server.poll() is None:
             server.kill()
