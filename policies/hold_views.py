@@ -46,6 +46,12 @@ from policies.hold_selectors import hold_report_rows, hold_with_custodians, rete
 from policies.models import HoldCustodian, LegalHold
 
 HOLD_VIEWERS = frozenset({Role.MAIL_ADMIN, Role.COMPLIANCE_OFFICER, Role.AUDITOR})
+# The hold page has three reason fields (add, remove, release): each form gets its own ids.
+RELEASE_AUTO_ID = "id_release_%s"
+
+
+def _remove_auto_id(custodian_id: int) -> str:
+    return f"id_remove{custodian_id}_%s"
 
 
 @require_GET
@@ -99,17 +105,22 @@ def hold_custodian_add(request: AuthedRequest, hold_id: int) -> HttpResponse:
 @role_required(HOLD_EDITORS)
 def hold_custodian_remove(request: AuthedRequest, custodian_id: int) -> HttpResponse:
     custodian = get_object_or_404(HoldCustodian.objects.select_related("hold"), pk=custodian_id)
-    form = ReasonForm(request.POST, required_message=holds.HOLD_ERRORS["custodian_reason_required"])
-    if form.is_valid():
-        try:
+    form = ReasonForm(
+        request.POST,
+        required_message=holds.HOLD_ERRORS["custodian_reason_required"],
+        auto_id=_remove_auto_id(custodian.pk),
+    )
+    try:  # a removed custodian or a released hold is refused whatever the input says
+        holds.hold_custodian_check_removable(custodian=custodian)
+        if form.is_valid():
             holds.hold_custodian_remove(
                 actor=request.user, custodian=custodian, reason=form.cleaned_data["reason"]
             )
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(request, f"{custodian.name} removed from the hold.")
-            return redirect(custodian.hold)
+    except ValidationError as error:
+        add_refusal(form, error)
+    if not form.errors:
+        messages.success(request, f"{custodian.name} removed from the hold.")
+        return redirect(custodian.hold)
     return _detail_again(request, custodian.hold_id, remove_form=(custodian.pk, form))
 
 
@@ -117,15 +128,20 @@ def hold_custodian_remove(request: AuthedRequest, custodian_id: int) -> HttpResp
 @role_required(HOLD_EDITORS)
 def hold_release(request: AuthedRequest, hold_id: int) -> HttpResponse:
     hold = get_object_or_404(LegalHold, pk=hold_id)
-    form = ReasonForm(request.POST, required_message=holds.HOLD_ERRORS["release_reason_required"])
-    if form.is_valid():
-        try:
+    form = ReasonForm(
+        request.POST,
+        required_message=holds.HOLD_ERRORS["release_reason_required"],
+        auto_id=RELEASE_AUTO_ID,
+    )
+    try:  # a hold already released is refused whatever the input says
+        holds.hold_check_releasable(hold=hold)
+        if form.is_valid():
             holds.hold_release(actor=request.user, hold=hold, reason=form.cleaned_data["reason"])
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(request, f"Hold for {hold.matter_name} released.")
-            return redirect(hold)
+    except ValidationError as error:
+        add_refusal(form, error)
+    if not form.errors:
+        messages.success(request, f"Hold for {hold.matter_name} released.")
+        return redirect(hold)
     return _detail_again(request, hold_id, release_form=form)
 
 
@@ -192,23 +208,41 @@ def _detail_context(
         c.pk: (
             remove_form[1]
             if remove_form and remove_form[0] == c.pk
-            else ReasonForm(required_message="", auto_id=f"id_remove{c.pk}_%s")
+            else ReasonForm(required_message="", auto_id=_remove_auto_id(c.pk))
         )
         for c in hold.custodians.all()
         if c.removed_at is None
     }
+    can_edit = has_role(request.user, HOLD_EDITORS) and hold.released_at is None
     return {
         "hold": hold,
         "rows": rows,
         "pending": any(
             r.in_force_at is None and r.address for r in rows if not r.custodian.removed_at
         ),
-        "can_edit": has_role(request.user, HOLD_EDITORS) and hold.released_at is None,
+        "can_edit": can_edit,
         "add_form": add_form or CustodianAddForm(),
         "remove_forms": remove_forms,
-        "release_form": release_form or ReasonForm(required_message=""),
+        "release_form": release_form or ReasonForm(required_message="", auto_id=RELEASE_AUTO_ID),
         "remove_error_for": remove_form[0] if remove_form and remove_form[1].errors else None,
+        "refusals": _unshown_refusals(can_edit, remove_forms, remove_form, release_form),
     }
+
+
+def _unshown_refusals(
+    can_edit: bool,
+    shown_remove_forms: dict[int, forms.Form],
+    remove_form: tuple[int, forms.Form] | None,
+    release_form: forms.Form | None,
+) -> list[str]:
+    """Refusals of forms the page no longer shows (the hold was released, the custodian
+    removed): they go above the page instead of vanishing with their form."""
+    unshown: list[forms.Form] = []
+    if remove_form and not (can_edit and remove_form[0] in shown_remove_forms):
+        unshown.append(remove_form[1])
+    if release_form is not None and not can_edit:
+        unshown.append(release_form)
+    return [str(error) for form in unshown for error in form.non_field_errors()]
 
 
 def _detail_again(request: AuthedRequest, hold_id: int, **forms_: Any) -> HttpResponse:

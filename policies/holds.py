@@ -200,10 +200,8 @@ def hold_custodian_remove(
         raise _refuse("custodian_reason_required")
     with transaction.atomic():
         hold = LegalHold.objects.select_for_update().get(pk=custodian.hold_id)
-        _require_active(hold)
         row = HoldCustodian.objects.select_for_update().get(pk=custodian.pk)
-        if row.removed_at is not None:
-            raise _refuse("custodian_removed", name=row.name, when=_when(row.removed_at))
+        hold_custodian_check_removable(custodian=row, hold=hold)
         row.removed_at, row.removed_by, row.remove_reason = now, actor, reason
         row.full_clean()
         row.save(update_fields=["removed_at", "removed_by", "remove_reason"])
@@ -228,7 +226,7 @@ def hold_release(
         raise _refuse("release_reason_required")
     with transaction.atomic():
         locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
-        _require_active(locked)
+        hold_check_releasable(hold=locked)
         locked.released_at, locked.released_by, locked.release_reason = now, actor, reason
         locked.full_clean()
         locked.save(update_fields=["released_at", "released_by", "release_reason"])
@@ -239,6 +237,22 @@ def hold_release(
             details=matter_details(locked, reason=reason),
         )
     return locked
+
+
+def hold_check_releasable(*, hold: LegalHold) -> None:
+    """Refuse, whatever reason is given, a hold that is already released (the release view
+    asks first, so a second release says so instead of asking for a reason)."""
+    _require_active(hold)
+
+
+def hold_custodian_check_removable(
+    *, custodian: HoldCustodian, hold: LegalHold | None = None
+) -> None:
+    """Refuse, whatever reason is given, removing a custodian whose hold is released or who was
+    already removed (`hold`: the custodian's hold when already loaded, e.g. locked)."""
+    _require_active(hold if hold is not None else custodian.hold)
+    if custodian.removed_at is not None:
+        raise _refuse("custodian_removed", name=custodian.name, when=_when(custodian.removed_at))
 
 
 def _require_active(hold: LegalHold) -> None:

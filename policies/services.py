@@ -316,14 +316,7 @@ def pop3_exception_revoke(
             .select_related("revoked_by")
             .get(pk=exception.pk)
         )
-        if row.revoked_at is not None:
-            raise _refuse(
-                "already_revoked",
-                when=format_moment(row.revoked_at),
-                who=_user_name(row.revoked_by),
-            )
-        if row.expires_at <= now:
-            raise _refuse("already_expired", when=format_moment(row.expires_at))
+        pop3_exception_check_revocable(exception=row, now=now)
         row.revoked_at = now
         row.revoked_by = actor
         row.revoke_reason = reason
@@ -341,6 +334,22 @@ def pop3_exception_revoke(
         )
     exception.refresh_from_db()
     return exception
+
+
+def pop3_exception_check_revocable(
+    *, exception: Pop3Exception, now: datetime | None = None
+) -> None:
+    """Refuse, whatever reason is given, an exception that is already revoked or expired. The
+    revoke view asks first, so a second revocation says so instead of asking for a reason."""
+    now = now or timezone.now()
+    if exception.revoked_at is not None:
+        raise _refuse(
+            "already_revoked",
+            when=format_moment(exception.revoked_at),
+            who=_user_name(exception.revoked_by),
+        )
+    if exception.expires_at <= now:
+        raise _refuse("already_expired", when=format_moment(exception.expires_at))
 
 
 def pop3_exception_send_reminders(*, now: datetime) -> int:

@@ -39,7 +39,7 @@ from policies.forms import (
 )
 from policies.models import OrgPolicy, Pop3Exception
 from policies.selectors import org_policy
-from policies.templatetags.policies_tags import panel_context
+from policies.templatetags.policies_tags import panel_context, revoke_auto_id
 
 DOMAINS_PER_PAGE = 50
 EXCEPTIONS_PER_PAGE = 50
@@ -251,14 +251,15 @@ def pop3_exception_grant(request: AuthedRequest, mailbox_id: int) -> HttpRespons
 def pop3_exception_revoke(request: AuthedRequest, exception_id: int) -> HttpResponse:
     editable = Pop3Exception.objects.filter(mailbox__in=Mailbox.objects.editable_by(request.user))
     exception = get_object_or_404(editable.select_related("mailbox__domain"), pk=exception_id)
-    form = Pop3RevokeForm(request.POST)
-    if form.is_valid():
-        try:
+    form = Pop3RevokeForm(request.POST, auto_id=revoke_auto_id(exception.pk))
+    try:  # an exception already revoked or expired is refused whatever the input says
+        services.pop3_exception_check_revocable(exception=exception)
+        if form.is_valid():
             services.pop3_exception_revoke(
                 actor=request.user, exception=exception, reason=form.cleaned_data["reason"]
             )
-        except ValidationError as error:
-            add_service_error(form, error)
+    except ValidationError as error:
+        add_service_error(form, error)
     return _panel_response(
         request, exception.mailbox, "POP3 exception revoked.", revoke_form=(exception.pk, form)
     )

@@ -34,15 +34,8 @@ SUCCESS_IS_200 = {"security:backup_codes_regenerate"}
 FAILURE_RECORDS = {Action.TWO_FACTOR_FAILED}
 # Refusals found to come back without any message, to fix in the view named (the row checks
 # still apply to them). Remove an entry once its view says what was wrong.
-SILENT_REFUSALS = {
-    # A second removal of a custodian already removed re-renders the hold page without the
-    # form, so its "give a reason" error is not shown (policies/hold_views.py, work in progress).
-    "policies:hold_custodian_remove",
-    # The same for revoking a POP3 exception already revoked (policies/views.py) and releasing
-    # a hold already released (policies/hold_views.py).
-    "policies:pop3_exception_revoke",
-    "policies:hold_release",
-}
+# (None open: a second revocation, release or custodian removal now says what was finished.)
+SILENT_REFUSALS: set[str] = set()
 # Fields left alone, each with the finding that needs fixing first (none open: the last one,
 # policies' "next" read as a URL name, was fixed).
 FIELDS_NOT_FUZZED: set[tuple[str, str]] = set()

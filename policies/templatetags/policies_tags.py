@@ -51,6 +51,11 @@ def exception_status(exception: Pop3Exception, now: datetime) -> str:
     return "active"
 
 
+def revoke_auto_id(exception_id: int) -> str:
+    """Field ids of one exception's revoke form, unique on a page that also has the grant form."""
+    return f"id_revoke{exception_id}_%s"
+
+
 def can_edit_mailbox(user: Any, mailbox: Mailbox) -> bool:
     if not has_role(user, ACCOUNT_EDITORS):
         return False
@@ -86,8 +91,16 @@ def panel_context(
         form: forms.Form | None = None
         if can_edit and status in {"active", "scheduled"}:
             bound = revoke_form is not None and revoke_form[0] == exception.pk
-            form = revoke_form[1] if revoke_form is not None and bound else Pop3RevokeForm()
+            form = (
+                revoke_form[1]
+                if revoke_form is not None and bound
+                else Pop3RevokeForm(auto_id=revoke_auto_id(exception.pk))
+            )
         rows.append(ExceptionRow(exception, status, form))
+    # A refused revocation of an exception no longer revocable has no form row to show it in.
+    refusals: list[str] = []
+    if revoke_form is not None and all(row.revoke_form is not revoke_form[1] for row in rows):
+        refusals = [str(error) for error in revoke_form[1].non_field_errors()]
     return {
         "mailbox": mailbox,
         "request": request,
@@ -104,6 +117,7 @@ def panel_context(
         "imap_setting": imap_choice(facts.mailbox_imap_enabled),
         "allowed_networks": facts.allowed_networks,
         "history": rows,
+        "refusals": refusals,
         "can_edit": can_edit,
         "max_days": org.pop3_max_exception_days,
         "return_to": return_to,
