@@ -196,3 +196,11 @@ def mailbox_holds_panel(context: template.Context, mailbox: Mailbox) -> dict[str
         "active": active_matters(history),
         "can_view_holds": has_role(user, viewers),
     }
+
+
+@register.inclusion_tag("policies/_hold_badges.html")
+def mailbox_hold_badges(mailbox: Mailbox) -> dict[str, Any]:
+    """ "on hold: <matter>" badges for a page header (one query): every role sees them."""
+    from policies.hold_selectors import active_matters, mailbox_hold_history
+
+    return {"active": active_matters(mailbox_hold_history(mailbox))}

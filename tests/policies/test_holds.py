@@ -436,3 +436,18 @@ def test_mailbox_page_of_never_held_mailbox_has_no_hold_panel(domain, domain_adm
     plain = MailboxFactory(domain=domain, local_part="plain")
     page = login_client(domain_admin).get(plain.get_absolute_url())
     assert 'id="hold-history"' not in page.content.decode()
+
+
+def test_mailbox_header_carries_the_hold_badge_until_release(
+    hold, mailbox, mail_admin, compliance_officer
+):
+    from policies.holds import hold_release
+
+    def header(client):
+        text = client.get(mailbox.get_absolute_url()).content.decode()
+        return text[text.index("<h1>") : text.index("</h1>")]
+
+    client = login_client(mail_admin)
+    assert "on hold: Acme v. Example" in header(client)
+    hold_release(hold=hold, reason="matter settled", actor=compliance_officer)
+    assert "on hold" not in header(client)
