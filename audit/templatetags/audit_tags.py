@@ -35,14 +35,21 @@ def _show(value: Any) -> str:
     return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 1] + "…"
 
 
+# Wrappers whose fields read best on their own lines ("created": {...} -> "address: …").
+_FLATTENED = {"created", "deleted", "changes", "before", "after"}
+
+
 def detail_lines(details: Any) -> list[DetailLine]:
-    """One line per key: changes ({"old": .., "new": ..}) as old → new, other values as is."""
+    """One line per key: changes ({"old": .., "new": ..}) as old → new, other values as is;
+    the fields of a "created"/"deleted"/"changes" record each get their own line."""
     if not isinstance(details, dict):
         return [] if details in (None, "") else [DetailLine("", "", _show(details), False)]
     lines = []
     for key in sorted(details):
         value = details[key]
-        if isinstance(value, dict) and set(value) == {"old", "new"}:
+        if key in _FLATTENED and isinstance(value, dict) and set(value) != {"old", "new"}:
+            lines.extend(detail_lines(value))
+        elif isinstance(value, dict) and set(value) == {"old", "new"}:
             lines.append(DetailLine(str(key), _show(value["old"]), _show(value["new"]), True))
         else:
             lines.append(DetailLine(str(key), "", _show(value), False))

@@ -39,3 +39,17 @@ def test_long_values_are_shortened():
 def test_target_kind_is_the_model_name():
     assert target_kind("accounts.mailbox") == "mailbox"
     assert target_kind("policies.pop3_exception") == "pop3 exception"
+
+
+def test_created_and_changes_records_get_a_line_per_field():
+    lines = detail_lines(
+        {
+            "created": {"address": "a@x.test", "is_active": True},
+            "changes": {"q": {"old": 1, "new": 2}},
+        }
+    )
+    assert lines == [
+        DetailLine("q", "1", "2", True),
+        DetailLine("address", "", "a@x.test", False),
+        DetailLine("is_active", "", "yes", False),
+    ]
