@@ -174,6 +174,10 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+# Behind a reverse proxy: its addresses (IPs or CIDRs). Requests from them are attributed to the
+# address the proxy saw (X-Forwarded-For), for the lockout and the audit trail alike.
+MAILADMIN_TRUSTED_PROXIES = env_list("MAILADMIN_TRUSTED_PROXIES", [])
+AXES_CLIENT_IP_CALLABLE = "mailadmin.lib.http.client_ip"
 
 # Celery: embedded default is kombu's filesystem transport (no server); production sets Redis.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
