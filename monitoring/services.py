@@ -11,10 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from audit.models import Action
 from audit.services import audit_record, changes
@@ -427,10 +430,20 @@ def run_due_probes(*, now: datetime | None = None, limit: int = 500) -> list[int
 def probe_request(*, endpoint: Endpoint, actor: Any) -> int:
     """ "Probe now": enqueue a probe after commit. Returns the id of the newest result before
     the request (0 if none), so that a page can wait for a newer one."""
-    with transaction.atomic():
-        last = endpoint.results.order_by("-id").values_list("id", flat=True).first() or 0
-        endpoint_id, timeout = endpoint.pk, endpoint.timeout_seconds
-        transaction.on_commit(lambda: _enqueue_probe(endpoint_id, timeout))
+    try:
+        with transaction.atomic():
+            last = endpoint.results.order_by("-id").values_list("id", flat=True).first() or 0
+            endpoint_id, timeout = endpoint.pk, endpoint.timeout_seconds
+            transaction.on_commit(lambda: _enqueue_probe(endpoint_id, timeout))
+    except KombuOperationalError as error:
+        raise ValidationError(
+            _(
+                "The task queue cannot be reached (%(error)s), so the probe was not started. "
+                "Check that the broker (CELERY_BROKER_URL) is running, then try again."
+            ),
+            code="queue_unreachable",
+            params={"error": error},
+        ) from error
     logger.info("probe of %s requested by %s", endpoint, getattr(actor, "username", actor))
     return last
 

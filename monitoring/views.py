@@ -154,7 +154,12 @@ def endpoint_delete(request: AuthedRequest, endpoint_id: int) -> HttpResponse:
 @role_required(ORG_EDITORS)
 def endpoint_probe(request: AuthedRequest, endpoint_id: int) -> HttpResponse:
     endpoint = get_object_or_404(Endpoint.objects.editable_by(request.user), pk=endpoint_id)
-    after = services.probe_request(endpoint=endpoint, actor=request.user)
+    try:
+        after = services.probe_request(endpoint=endpoint, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        url = reverse("monitoring:endpoint_detail", args=[endpoint.pk])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     query = f"after={after}&requested={time.time():.3f}"
     if request.htmx:
         return _probe_status(request, endpoint, after=after, requested=time.time())

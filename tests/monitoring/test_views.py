@@ -283,6 +283,29 @@ def test_probe_now_returns_a_polling_fragment_and_enqueues_on_commit(
     assert f"after={endpoint.last_result_id}" in html
 
 
+def test_probe_now_with_the_broker_down_says_so_instead_of_failing(transactional_db, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from monitoring.tasks import run_probe_task
+    from tests.factories import UserFactory
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(run_probe_task, "apply_async", broker_down)
+    endpoint = make_endpoint(name="lab imaps")
+    client = login_client(UserFactory(username="mia", roles=["mail_admin"]))
+    url = reverse("monitoring:endpoint_probe", args=[endpoint.pk])
+
+    response = client.post(url, follow=True)
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "The task queue cannot be reached" in text
+    assert "Connection refused" in text
+    assert endpoint.results.count() == 0
+
+
 def test_probe_status_fragment_stops_polling_when_a_result_arrives(auditor, endpoint, htmx_headers):
     import time
 
