@@ -63,6 +63,16 @@ def attach_usage(mailboxes: Iterable[Mailbox]) -> None:
         mailbox.used_messages = found.messages if found else 0  # type: ignore[attr-defined]
 
 
+def attach_hold_matters(mailboxes: Iterable[Mailbox]) -> None:
+    """Set `hold_matters` (names of the legal holds covering it) on each mailbox, one query."""
+    from policies.hold_selectors import active_matters_by_mailbox  # policies imports accounts
+
+    rows = list(mailboxes)
+    matters = active_matters_by_mailbox(rows)
+    for mailbox in rows:
+        mailbox.hold_matters = matters.get(mailbox.pk, [])  # type: ignore[attr-defined]
+
+
 def domain_list(user: Any, *, q: str = "") -> QuerySet[Domain]:
     """Domains the user may see with their mailbox count and allocated quota."""
     domains = Domain.objects.visible_to(user)

@@ -130,3 +130,26 @@ def retention_table(domains: QuerySet[Domain]) -> list[RetentionRow]:
         )
         for folder in folders
     ]
+
+
+def active_matters_by_mailbox(mailboxes: list[Mailbox]) -> dict[int, list[str]]:
+    """{mailbox id: names of the matters holding it} for one page of mailboxes, in one query
+    (a custodian is the mailbox itself or its whole domain)."""
+    if not mailboxes:
+        return {}
+    ids = {m.pk for m in mailboxes}
+    domain_ids = {m.domain_id for m in mailboxes}
+    rows = (
+        HoldCustodian.objects.filter(removed_at__isnull=True, hold__released_at__isnull=True)
+        .filter(Q(mailbox_id__in=ids) | Q(domain_id__in=domain_ids))
+        .values_list("mailbox_id", "domain_id", "hold__matter_name")
+        .order_by("hold__matter_name")
+    )
+    matters: dict[int, list[str]] = {}
+    for mailbox_id, domain_id, matter in rows:
+        for m in mailboxes:
+            if (m.pk == mailbox_id or m.domain_id == domain_id) and matter not in matters.get(
+                m.pk, []
+            ):
+                matters.setdefault(m.pk, []).append(matter)
+    return matters

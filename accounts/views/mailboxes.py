@@ -46,6 +46,7 @@ def mailbox_list(request: AuthedRequest) -> HttpResponse:
     per_page = filters.pop("per_page")
     page = paginate(request, selectors.mailbox_list(request.user, **filters), per_page)
     selectors.attach_usage(page.object_list)
+    selectors.attach_hold_matters(page.object_list)
     context = {
         "form": form,
         "page_obj": page,

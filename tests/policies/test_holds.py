@@ -451,3 +451,16 @@ def test_mailbox_header_carries_the_hold_badge_until_release(
     assert "on hold: Acme v. Example" in header(client)
     hold_release(hold=hold, reason="matter settled", actor=compliance_officer)
     assert "on hold" not in header(client)
+
+
+def test_mailbox_list_marks_held_mailboxes_in_one_query(
+    hold, mailbox, domain, mail_admin, django_assert_max_num_queries
+):
+    MailboxFactory(domain=domain, local_part="free")
+    client = login_client(mail_admin)
+    with django_assert_max_num_queries(10):
+        response = client.get("/accounts/mailboxes/")
+    rows = {m.local_part: m.hold_matters for m in response.context["page_obj"].object_list}
+    assert rows[mailbox.local_part] == ["Acme v. Example"]
+    assert rows["free"] == []
+    assert 'title="on legal hold: Acme v. Example"' in response.content.decode()
