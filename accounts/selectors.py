@@ -22,7 +22,7 @@ def mailbox_list(
     user: Any,
     *,
     q: str = "",
-    domain: Domain | None = None,
+    domain: Domain | int | None = None,
     status: str = "",
     order_by: str = "address",
 ) -> QuerySet[Mailbox]:
