@@ -297,9 +297,11 @@ class MailboxFilterForm(forms.Form):
         field = self.fields["domain"]
         assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - narrowing
         names = Domain.objects.visible_to(user).order_by("name").values_list("id", "name")
-        field.choices = [("", _("All domains"))] + [
-            (pk, idna_to_unicode(name)) for pk, name in names
-        ]
+        # A callable: read only when the menu is drawn or a domain is chosen (not for the
+        # table partial of a search without a domain).
+        field.choices = lambda: (
+            [("", _("All domains"))] + [(pk, idna_to_unicode(name)) for pk, name in names]
+        )
 
     def filters(self) -> dict[str, Any]:
         """Valid values only: an invalid filter is ignored rather than failing the page."""
