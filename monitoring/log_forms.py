@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from monitoring.log_services import ERRORS as SERVICE_ERRORS
 from monitoring.logparse import MAIL_LOG_ACTIONS, Outcome
-from monitoring.models import Protocol
+from monitoring.models import LogSettings, LogSource, Protocol
 
 OUTCOME_LABELS = {
     Outcome.LOGIN: _("Logged in"),
@@ -136,3 +137,150 @@ class FindingFilterForm(forms.Form):
 class AcknowledgeForm(forms.Form):
     finding = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     note = forms.CharField(required=False, max_length=300, label=_("Note"))
+
+
+# --- log settings and sources (the "Log settings" page) ---------------------------------------
+
+_NUMBER_ERRORS = {
+    "required": _("Enter a whole number."),
+    "invalid": _("Enter a whole number, like 10."),
+    "min_value": _("Enter at least %(limit_value)s."),
+    "max_value": _("Enter at most %(limit_value)s."),
+}
+
+
+def _number(label: Any, help_text: Any, *, low: int, high: int) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        help_text=help_text,
+        min_value=low,
+        max_value=high,
+        error_messages=_NUMBER_ERRORS,
+        widget=forms.NumberInput(attrs={"min": low, "max": high}),
+    )
+
+
+class LogSettingsForm(forms.Form):
+    """Every field of LogSettings; the service (log_settings_update) saves and audits."""
+
+    store_sender_subject = forms.BooleanField(
+        required=False,
+        label=_("Store sender and subject of messages"),
+        help_text=_(
+            "A privacy choice. Dovecot's mailbox log names the sender and the subject of every "
+            "message saved, copied or deleted: personal data of your users and of the people "
+            "who write to them. Off (the default): they are dropped as lines are read. On: "
+            "they are kept with each mailbox event, shown to everyone who may read the logs "
+            "and exported with them, until the retention below removes them. Applies to lines "
+            "read from now on."
+        ),
+    )
+    burst_threshold = _number(
+        _("Failed-login burst: attempts"),
+        _(
+            "Failed logins (wrong password or refused by network rules) on one mailbox, or from "
+            "one client address, within the window below that open a “failed-login burst” "
+            "finding and e-mail the administrators. At least 2."
+        ),
+        low=2,
+        high=100_000,
+    )
+    burst_window_minutes = _number(
+        _("Failed-login burst: window (minutes)"),
+        _("How far back the failed logins are counted, in minutes (1 to 1440, one day)."),
+        low=1,
+        high=1440,
+    )
+    retention_days = _number(
+        _("Keep log events (days)"),
+        _(
+            "Connection and mailbox events older than this are deleted every night at 03:30 "
+            "UTC, except those of custodians on legal hold. Findings are kept."
+        ),
+        low=1,
+        high=3650,
+    )
+
+    @classmethod
+    def for_row(cls, row: LogSettings) -> LogSettingsForm:
+        return cls(initial={name: getattr(row, name) for name in cls.base_fields})
+
+    @property
+    def settings_values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.fields}
+
+
+class LogSourceForm(forms.Form):
+    """One Dovecot log file on one host; the services check paths, duplicates and queues."""
+
+    name = forms.CharField(
+        max_length=100,
+        label=_("Name"),
+        error_messages={"required": _("Give the source a name, for example mail1 dovecot.")},
+        help_text=_("How pages and the audit trail call this source, e.g. mail1 dovecot."),
+    )
+    host_label = forms.CharField(
+        max_length=100,
+        label=_("Host"),
+        error_messages={"required": SERVICE_ERRORS["empty_host"]},
+        help_text=_("The mail host the file is on; stored with every event read from it."),
+    )
+    path = forms.CharField(
+        max_length=500,
+        label=_("Path"),
+        error_messages={"required": SERVICE_ERRORS["empty_path"]},
+        help_text=_("Full path of the log file on that host, e.g. /var/log/dovecot.log."),
+        widget=forms.TextInput(attrs={"class": "mono", "placeholder": "/var/log/dovecot.log"}),
+    )
+    queue = forms.CharField(
+        max_length=100,
+        required=False,
+        label=_("Queue"),
+        help_text=_(
+            "The Celery queue of the worker running on that host (it reads the file). Leave "
+            "empty for the default queue, when the worker shares the host with the file."
+        ),
+    )
+    timezone_name = forms.CharField(
+        max_length=64,
+        initial="UTC",
+        label=_("Time zone of the log"),
+        error_messages={"required": _("Give the time zone of the log, for example UTC.")},
+        help_text=_(
+            "Dovecot writes local time without an offset: the zone of that host, e.g. UTC or "
+            "Europe/Berlin."
+        ),
+    )
+    is_enabled = forms.BooleanField(
+        required=False,
+        initial=True,
+        label=_("Collect this file"),
+        help_text=_("Read new lines every 30 seconds."),
+    )
+
+    field_order = ["name", "host_label", "path", "queue", "timezone_name", "is_enabled"]
+
+    @classmethod
+    def for_source(cls, source: LogSource) -> LogSourceForm:
+        return cls(initial={name: getattr(source, name) for name in cls.base_fields})
+
+    @property
+    def source_values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.fields}
+
+
+class LogSourceEditForm(LogSourceForm):
+    """Editing leaves collection on or off: disabling has its own, confirmed, action."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["is_enabled"]
+
+
+class CollectStatusForm(forms.Form):
+    """The "collect now" progress fragment's query: where the source stood at the request."""
+
+    after = forms.IntegerField(min_value=0)
+    lines = forms.IntegerField(min_value=0)
+    unknown = forms.IntegerField(min_value=0)
+    requested = forms.FloatField(min_value=0)

@@ -1,5 +1,6 @@
 """Log pages: connection search (+ CSV), mailbox events, findings (+ acknowledge), one
-mailbox's log page, the migration readiness report (+ CSV).
+mailbox's log page, the migration readiness report (+ CSV), and the log settings page (the
+settings form, the log sources with create/edit/enable/disable and "collect now").
 
 Every role reads; domain administrators see only their domains' users (querysets scope it);
 exports are for EXPORTERS.
@@ -8,33 +9,49 @@ exports are for EXPORTERS.
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.models import Domain, Mailbox
-from mailadmin.lib.auth import ACCOUNT_EDITORS, EXPORTERS, HOLD_EDITORS, READERS, role_required
+from mailadmin.lib.auth import (
+    ACCOUNT_EDITORS,
+    EXPORTERS,
+    HOLD_EDITORS,
+    ORG_EDITORS,
+    READERS,
+    has_role,
+    role_required,
+)
 from mailadmin.lib.http import AuthedRequest, render_page_or_partial
 from monitoring import log_selectors, log_services
 from monitoring.log_forms import (
     AcknowledgeForm,
+    CollectStatusForm,
     ConnectionFilterForm,
     FindingFilterForm,
+    LogSettingsForm,
+    LogSourceEditForm,
+    LogSourceForm,
     MailboxEventFilterForm,
 )
-from monitoring.models import ConnectionEvent, Finding
+from monitoring.models import ConnectionEvent, Finding, LogSource
 
 PAGE_SIZE = 50
+# How long the "collect now" fragment polls before saying that no worker has collected.
+COLLECT_WAIT_SECONDS = 90
 CONNECTION_COLUMNS = [
     "time_utc", "host", "protocol", "user", "outcome", "reason", "client_ip", "client_port",
     "server_ip", "server_port", "tls", "tls_version", "method", "session", "bytes_in",
@@ -227,3 +244,160 @@ def readiness_export(request: AuthedRequest, domain_id: int) -> StreamingHttpRes
             ]  # fmt: skip
 
     return _csv_response(lines(), f"readiness-{domain.name}.csv")
+
+
+# --- log settings and sources ------------------------------------------------------------------
+
+
+def _settings_page(request: AuthedRequest, form: LogSettingsForm) -> HttpResponse:
+    context = {"form": form, "sources": LogSource.objects.visible_to(request.user)}
+    return render_page_or_partial(
+        request, "monitoring/logs/log_settings.html", context, partial="sources"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(READERS)
+@vary_on_headers("HX-Request")
+def log_settings(request: AuthedRequest) -> HttpResponse:
+    """Every role reads; superusers and mail administrators save (POST)."""
+    if request.method != "POST":
+        return _settings_page(request, LogSettingsForm.for_row(log_services.log_settings()))
+    if not has_role(request.user, ORG_EDITORS):
+        raise PermissionDenied("Your role does not allow this.")
+    form = LogSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            log_services.log_settings_update(actor=request.user, values=form.settings_values)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Log settings saved.")
+            return redirect("monitoring:log_settings")
+    return _settings_page(request, form)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(ORG_EDITORS)
+def log_source_create(request: AuthedRequest) -> HttpResponse:
+    form = LogSourceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            source = log_services.log_source_create(actor=request.user, values=form.source_values)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Log source {source.name} added.")
+            return redirect("monitoring:log_settings")
+    return render(request, "monitoring/logs/log_source_form.html", {"form": form, "source": None})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(ORG_EDITORS)
+def log_source_edit(request: AuthedRequest, source_id: int) -> HttpResponse:
+    source = get_object_or_404(LogSource.objects.editable_by(request.user), pk=source_id)
+    if request.method != "POST":
+        form = LogSourceEditForm.for_source(source)
+    else:
+        form = LogSourceEditForm(request.POST)
+        if form.is_valid():
+            try:
+                log_services.log_source_update(
+                    actor=request.user, source=source, values=form.source_values
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Log source {form.cleaned_data['name']} saved.")
+                return redirect("monitoring:log_settings")
+    context = {"form": form, "source": source}
+    return render(request, "monitoring/logs/log_source_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(ORG_EDITORS)
+def log_source_disable(request: AuthedRequest, source_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST stops collecting the source."""
+    source = get_object_or_404(LogSource.objects.editable_by(request.user), pk=source_id)
+    if request.method != "POST":
+        return render(
+            request, "monitoring/logs/log_source_confirm_disable.html", {"source": source}
+        )
+    return _set_enabled(request, source, is_enabled=False)
+
+
+@require_POST
+@role_required(ORG_EDITORS)
+def log_source_enable(request: AuthedRequest, source_id: int) -> HttpResponse:
+    source = get_object_or_404(LogSource.objects.editable_by(request.user), pk=source_id)
+    return _set_enabled(request, source, is_enabled=True)
+
+
+def _set_enabled(request: AuthedRequest, source: LogSource, *, is_enabled: bool) -> HttpResponse:
+    try:
+        log_services.log_source_set_enabled(
+            actor=request.user, source=source, is_enabled=is_enabled
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        state = "enabled: it is read every 30 seconds" if is_enabled else "disabled"
+        messages.success(request, f"Log source {source.name} {state}.")
+    return redirect("monitoring:log_settings")
+
+
+@require_POST
+@role_required(ORG_EDITORS)
+def log_source_collect(request: AuthedRequest, source_id: int) -> HttpResponse:
+    """ "Collect now": htmx gets a fragment polling for the outcome; without JS, a redirect."""
+    source = get_object_or_404(LogSource.objects.editable_by(request.user), pk=source_id)
+    url = reverse("monitoring:log_settings")
+    try:
+        snapshot = log_services.log_source_collect_request(actor=request.user, source=source)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if request.htmx:
+        status = {
+            "after": snapshot.after_us,
+            "lines": snapshot.lines_read,
+            "unknown": snapshot.unknown_lines,
+            "requested": time.time(),
+        }
+        return _collect_status(request, source, status)
+    messages.info(
+        request,
+        f"Collection of {source.name} requested: “Last collected” changes when the worker "
+        f"on {source.queue or 'the default queue'} has read the file.",
+    )
+    return redirect(url)
+
+
+@require_GET
+@role_required(READERS)
+def log_source_collect_status(request: AuthedRequest, source_id: int) -> HttpResponse:
+    source = get_object_or_404(LogSource.objects.visible_to(request.user), pk=source_id)
+    form = CollectStatusForm(request.GET)
+    if not form.is_valid():
+        raise Http404("No collection request to report on.")
+    return _collect_status(request, source, form.cleaned_data)
+
+
+def _collect_status(
+    request: AuthedRequest, source: LogSource, status: dict[str, Any]
+) -> HttpResponse:
+    done = log_services.timestamp_us(source.last_collected_at) > status["after"]
+    context = {
+        "source": source,
+        "status": status,
+        "requested": f"{status['requested']:.3f}",
+        "done": done,
+        "new_lines": source.lines_read - status["lines"],
+        "new_unknown": source.unknown_lines - status["unknown"],
+        "gave_up": not done and time.time() - status["requested"] > COLLECT_WAIT_SECONDS,
+        "wait_seconds": COLLECT_WAIT_SECONDS,
+    }
+    response = render(request, "monitoring/logs/log_settings.html#collect-status", context)
+    if done:  # the sources table refreshes itself (new offset, counters, last error)
+        trigger_client_event(response, "log-sources-changed")
+    return response

@@ -324,6 +324,14 @@ class Rollup(models.Model):
 # --- Log collection (issue 6): sources, connection and mailbox events, findings ----------------
 
 
+class LogSourceQuerySet(models.QuerySet["LogSource"]):
+    def visible_to(self, user: Any) -> LogSourceQuerySet:
+        return self if has_role(user, READERS) else self.none()
+
+    def editable_by(self, user: Any) -> LogSourceQuerySet:
+        return self if has_role(user, ORG_EDITORS) else self.none()
+
+
 class LogSource(models.Model):
     """One Dovecot log file on one mail host, read incrementally by a worker on that host.
 
@@ -351,12 +359,16 @@ class LogSource(models.Model):
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = LogSourceQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(offset_bytes__gte=0), name="log_source_offset_not_negative"
             ),
+            # Two sources reading one file would store every event twice.
+            models.UniqueConstraint(fields=["host_label", "path"], name="log_source_host_path"),
         ]
 
     def __str__(self) -> str:

@@ -52,4 +52,27 @@ urlpatterns += [
         log_views.readiness_export,
         name="log_readiness_export",
     ),
+    path("logs/settings/", log_views.log_settings, name="log_settings"),
+    path("logs/sources/new/", log_views.log_source_create, name="log_source_create"),
+    path("logs/sources/<int:source_id>/edit/", log_views.log_source_edit, name="log_source_edit"),
+    path(
+        "logs/sources/<int:source_id>/disable/",
+        log_views.log_source_disable,
+        name="log_source_disable",
+    ),
+    path(
+        "logs/sources/<int:source_id>/enable/",
+        log_views.log_source_enable,
+        name="log_source_enable",
+    ),
+    path(
+        "logs/sources/<int:source_id>/collect/",
+        log_views.log_source_collect,
+        name="log_source_collect",
+    ),
+    path(
+        "logs/sources/<int:source_id>/collect/status/",
+        log_views.log_source_collect_status,
+        name="log_source_collect_status",
+    ),
 ]

@@ -119,7 +119,8 @@ class LogSourceFactory(factory.django.DjangoModelFactory):
         model = "monitoring.LogSource"
 
     name = factory.Sequence(lambda n: f"dovecot-{n}")
-    path = "/var/log/dovecot.log"
+    # One source per (host, path): a database constraint.
+    path = factory.Sequence(lambda n: f"/var/log/dovecot-{n}.log")
     host_label = "mail1"
 
 

@@ -27,6 +27,7 @@ from tests.conftest import login_client
 from tests.factories import (
     AliasFactory,
     EndpointFactory,
+    LogSourceFactory,
     MailboxFactory,
     NotificationChannelFactory,
 )
@@ -140,12 +141,16 @@ KWARGS: dict[str, Kwarg] = {
     # policies/ legal holds: organisation-wide (domain administrators get 403 on every page).
     "hold_id": Kwarg(_legal_hold, domain_scoped=False),
     "custodian_id": Kwarg(_hold_custodian, domain_scoped=False),
+    # monitoring/ log sources: organisation-wide, like endpoints.
+    "source_id": Kwarg(lambda side: LogSourceFactory.create(), domain_scoped=False),
 }
 
 # Query strings some views need to answer at all (url name -> query), like htmx polling fragments.
 QUERIES: dict[str, str] = {
     # the "probe now" progress fragment: results after id 0, requested at time 0
     "monitoring:endpoint_probe_status": "after=0&requested=0",
+    # the "collect now" progress fragment: nothing collected before, requested at time 0
+    "monitoring:log_source_collect_status": "after=0&lines=0&unknown=0&requested=0",
 }
 # Pages anyone may open, logged in or not.
 PUBLIC = {"login"}
