@@ -211,7 +211,7 @@ CELERY_BEAT_SCHEDULE["monitoring-rollup-and-purge"] = {
     "task": "monitoring.rollup_and_purge",
     "schedule": 600.0,
 }
-# Log collection (monitoring/log_services.py): the tick fans out one task per source, on the
+# Log collection (monitoring/log_services/): the tick fans out one task per source, on the
 # source's queue (the worker on that mail host); the purge keeps custodians' events.
 CELERY_BEAT_SCHEDULE["monitoring-collect-logs"] = {
     "task": "monitoring.collect_logs",

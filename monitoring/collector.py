@@ -1,8 +1,8 @@
 """Incremental reading of one log file: where we are, what is new, and rotations.
 
 No ORM here: `read_new()` takes a Checkpoint and returns the complete new lines and the
-checkpoint after them; monitoring/log_services.py stores both in one transaction, so a crash
-before the commit rereads the same lines and a rerun after it reads nothing twice.
+checkpoint after them; monitoring/log_services/collection.py stores both in one transaction,
+so a crash before the commit rereads the same lines and a rerun after it reads nothing twice.
 
 - File identity is (device, inode). The same identity with a size below our offset, or a
   different first line, is a copy-truncate: read again from 0.

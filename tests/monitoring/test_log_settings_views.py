@@ -446,7 +446,7 @@ def test_anonymous_changes_are_sent_to_login(source, client):
 def enqueued(monkeypatch):
     sent = []
     monkeypatch.setattr(
-        log_services, "_enqueue_collect", lambda pk, queue: sent.append((pk, queue))
+        log_services.sources, "_enqueue_collect", lambda pk, queue: sent.append((pk, queue))
     )
     return sent
 

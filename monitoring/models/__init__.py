@@ -1,0 +1,66 @@
+"""Monitoring models: health checks (health.py) and log collection (logs.py). Every name is
+re-exported here, so `from monitoring.models import ...` keeps working and Django finds the models."""
+
+from __future__ import annotations
+
+from monitoring.models.health import (
+    STATE_SEVERITY,
+    ChannelKind,
+    Endpoint,
+    EndpointQuerySet,
+    MaintenanceWindow,
+    NotificationChannel,
+    ProbeResult,
+    Protocol,
+    Rollup,
+    State,
+    StateChange,
+    Transport,
+    Weekday,
+    WindowKind,
+)
+from monitoring.models.logs import (
+    LOG_FAILED_OUTCOMES,
+    LOG_UNKNOWN_SAMPLES,
+    ConnectionEvent,
+    ConnectionEventQuerySet,
+    Finding,
+    FindingKind,
+    FindingQuerySet,
+    LogSettings,
+    LogSource,
+    LogSourceQuerySet,
+    MailboxEvent,
+    MailboxEventQuerySet,
+    Severity,
+)
+
+__all__ = [
+    "LOG_FAILED_OUTCOMES",
+    "LOG_UNKNOWN_SAMPLES",
+    "STATE_SEVERITY",
+    "ChannelKind",
+    "ConnectionEvent",
+    "ConnectionEventQuerySet",
+    "Endpoint",
+    "EndpointQuerySet",
+    "Finding",
+    "FindingKind",
+    "FindingQuerySet",
+    "LogSettings",
+    "LogSource",
+    "LogSourceQuerySet",
+    "MailboxEvent",
+    "MailboxEventQuerySet",
+    "MaintenanceWindow",
+    "NotificationChannel",
+    "ProbeResult",
+    "Protocol",
+    "Rollup",
+    "Severity",
+    "State",
+    "StateChange",
+    "Transport",
+    "Weekday",
+    "WindowKind",
+]
