@@ -163,21 +163,13 @@ def domain_policy_set(*, actor: Any, domain: Domain, imap_enabled: bool | None) 
 def mailbox_policy_set(*, actor: Any, mailbox: Mailbox, imap_enabled: bool | None) -> MailboxPolicy:
     """Turn IMAP on or off for one mailbox, or (None) inherit the domain's setting."""
     _require_domain_editor(actor, mailbox.domain, mailbox)
-    with transaction.atomic():
-        policy, _created = MailboxPolicy.objects.select_for_update().get_or_create(mailbox=mailbox)
-        diff = changes({"imap_enabled": policy.imap_enabled}, {"imap_enabled": imap_enabled})
-        if not diff:
-            return policy
-        policy.imap_enabled = imap_enabled
-        policy.full_clean()
-        policy.save(update_fields=["imap_enabled", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=Action.MAILBOX_POLICY_CHANGED,
-            target=mailbox,
-            details={"changes": diff},
-        )
-    return policy
+    return _mailbox_policy_change(
+        actor=actor,
+        mailbox=mailbox,
+        field="imap_enabled",
+        value=imap_enabled,
+        action=Action.MAILBOX_POLICY_CHANGED,
+    )
 
 
 def mailbox_networks_set(*, actor: Any, mailbox: Mailbox, networks: list[str]) -> MailboxPolicy:
@@ -186,21 +178,29 @@ def mailbox_networks_set(*, actor: Any, mailbox: Mailbox, networks: list[str]) -
     Refuses bad entries with one message per entry (see policies.networks).
     """
     _require_domain_editor(actor, mailbox.domain, mailbox)
-    value = ",".join(parse_networks(networks))
+    return _mailbox_policy_change(
+        actor=actor,
+        mailbox=mailbox,
+        field="allowed_networks",
+        value=",".join(parse_networks(networks)),
+        action=Action.MAILBOX_NETWORKS_CHANGED,
+    )
+
+
+def _mailbox_policy_change(
+    *, actor: Any, mailbox: Mailbox, field: str, value: Any, action: Action
+) -> MailboxPolicy:
+    """Set one field of the mailbox's policy row (created on first use); audited, and a no-op
+    (no save, no event) when the value does not change."""
     with transaction.atomic():
         policy, _created = MailboxPolicy.objects.select_for_update().get_or_create(mailbox=mailbox)
-        diff = changes({"allowed_networks": policy.allowed_networks}, {"allowed_networks": value})
+        diff = changes({field: getattr(policy, field)}, {field: value})
         if not diff:
             return policy
-        policy.allowed_networks = value
+        setattr(policy, field, value)
         policy.full_clean()
-        policy.save(update_fields=["allowed_networks", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=Action.MAILBOX_NETWORKS_CHANGED,
-            target=mailbox,
-            details={"changes": diff},
-        )
+        policy.save(update_fields=[field, "updated_at"])
+        audit_record(actor=actor, action=action, target=mailbox, details={"changes": diff})
     return policy
 
 
